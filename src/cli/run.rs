@@ -1,0 +1,46 @@
+//! `owncast-sentry run`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use owncast_sentry::actors::stdout::StdoutNotifier;
+use owncast_sentry::daemon::Daemon;
+use owncast_sentry::settings::Settings;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// How long shutdown may take to commit and deliver what is pending.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
+    let system = actix::System::new();
+    system.block_on(async move {
+        let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+        let daemon = if settings.matrix.is_some() {
+            anyhow::bail!("the [matrix] section is not supported by this build yet");
+        } else {
+            tracing::info!("no [matrix] section: notifications go to standard output");
+            Daemon::start(&settings, StdoutNotifier::start_for).await?
+        };
+        tracing::info!(database = %redact(&settings.database.url), "running");
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+        daemon.shutdown(SHUTDOWN_GRACE).await;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The database URL without a password.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

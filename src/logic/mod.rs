@@ -1,0 +1,7 @@
+//! Pure logic: no network, no database, no clock reads (time is always passed in).
+
+pub mod address;
+pub mod failure;
+pub mod notification;
+pub mod stream_state;
+pub mod target;
