@@ -13,7 +13,11 @@ use owncast_sentry::settings::Settings;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "owncast-sentry", version, about = "Announces Owncast streams in Matrix rooms")]
+#[command(
+    name = "owncast-sentry",
+    version,
+    about = "Announces Owncast streams in Matrix rooms"
+)]
 pub struct Cli {
     /// Configuration file (TOML); default: owncast-sentry.toml if present.
     #[arg(long, short, global = true, value_name = "FILE")]

@@ -19,7 +19,9 @@ const OPERATOR: &str = "operator (command line)";
 fn room_id(room: &str) -> anyhow::Result<String> {
     RoomId::parse(room)
         .map(|id| id.to_string())
-        .with_context(|| format!("`{room}` is not a Matrix room id (they look like !abc:example.org)"))
+        .with_context(|| {
+            format!("`{room}` is not a Matrix room id (they look like !abc:example.org)")
+        })
 }
 
 pub fn add(settings: &Settings, room: &str, input: &str) -> anyhow::Result<ExitCode> {
@@ -28,9 +30,7 @@ pub fn add(settings: &Settings, room: &str, input: &str) -> anyhow::Result<ExitC
     let mut db = storage::connect(&settings.database.url)?;
     if !subscriptions::is_followed(&mut db, target.key())? {
         let client = client_settings(settings);
-        let checked = super::block_on(async {
-            OwncastClient::new(&client)?.status(&target).await
-        });
+        let checked = super::block_on(async { OwncastClient::new(&client)?.status(&target).await });
         if let Err(error) = checked {
             bail!("{target}: {error}");
         }

@@ -78,9 +78,13 @@ pub fn clean(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars * 4));
     let mut count = 0;
     let mut pending_space = false;
-    for c in text.chars().filter(|c| !is_invisible(*c)) {
+    for c in text.chars() {
+        // Line breaks and tabs are control characters too; they fold into one space.
         if c.is_whitespace() {
             pending_space = count > 0;
+            continue;
+        }
+        if is_invisible(c) {
             continue;
         }
         let needed = usize::from(pending_space) + 1;

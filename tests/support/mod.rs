@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod daemon;
+pub mod db;
 pub mod fake_owncast;
