@@ -88,40 +88,20 @@ impl StreamActor {
         let Some(old) = self.state.clone() else {
             return;
         };
-        let now = Utc::now();
         let mut writes = Vec::new();
-        let (state, streak) = match outcome {
+        let state = match outcome {
             PollOutcome::Success(success) => {
                 let PollSuccess {
                     transition,
                     status,
                     config,
                 } = *success;
-                let state = self.succeeded(&old, transition, &status, config, &mut writes);
-                (state, 0)
+                self.next_poll_at = Instant::now();
+                self.succeeded(&old, transition, &status, config, &mut writes)
             }
-            PollOutcome::Failure(error) => {
-                let out = on_failure(&old, now, &self.deps.failures);
-                let streak = out.state.failure_streak;
-                let down_for = out
-                    .state
-                    .first_failure_at
-                    .map(|t| now - t)
-                    .unwrap_or_default();
-                tracing::warn!(domain = %self.target, %error, streak, down_for = %human(down_for), "poll failed");
-                if out.stale {
-                    tracing::warn!(domain = %self.target, "unreachable too long: treated as offline (stale)");
-                }
-                if out.warn {
-                    writes.push(Write::Announce(
-                        self.notice(&out.state, NotificationKind::UnreachableWarning),
-                    ));
-                }
-                if out.remove {
-                    tracing::warn!(domain = %self.target, "unreachable too long: removing its subscriptions");
-                    writes.push(Write::RemoveDomain(
-                        self.notice(&out.state, NotificationKind::Removed),
-                    ));
+            PollOutcome::Failure(error) => match self.failed(&old, &error, &mut writes) {
+                Some(state) => state,
+                None => {
                     self.deps.persistence.do_send(Record(writes));
                     self.deps
                         .scheduler
@@ -129,8 +109,7 @@ impl StreamActor {
                     self.state = None;
                     return;
                 }
-                (out.state, streak)
-            }
+            },
         };
         if state != old {
             writes.insert(
@@ -145,8 +124,51 @@ impl StreamActor {
             self.deps.persistence.do_send(Record(writes));
         }
         self.state = Some(state);
+    }
+
+    /// A failed poll (§4): back off, and warn or remove once unreachable long enough.
+    /// Returns `None` when the stream was removed.
+    fn failed(
+        &mut self,
+        old: &StreamState,
+        error: &OwncastError,
+        writes: &mut Vec<Write>,
+    ) -> Option<StreamState> {
+        let now = Utc::now();
+        let out = on_failure(old, now, &self.deps.failures);
+        let streak = out.state.failure_streak;
         let delay = backoff_delay(streak, &self.deps.failures, fastrand::f64());
-        self.next_poll_at = Instant::now() + if streak == 0 { Duration::ZERO } else { delay };
+        self.next_poll_at = Instant::now() + delay;
+        let down_for = out
+            .state
+            .first_failure_at
+            .map(|t| now - t)
+            .unwrap_or_default();
+        tracing::warn!(
+            domain = %self.target,
+            %error,
+            streak,
+            down_for = %human(down_for),
+            retry_in_ms = delay.as_millis(),
+            "poll failed"
+        );
+        if out.stale {
+            tracing::warn!(domain = %self.target, "unreachable too long: treated as offline (stale)");
+        }
+        if out.warn {
+            tracing::warn!(domain = %self.target, "unreachable for a long time: warning the rooms");
+            writes.push(Write::Announce(
+                self.notice(&out.state, NotificationKind::UnreachableWarning),
+            ));
+        }
+        if out.remove {
+            tracing::warn!(domain = %self.target, "unreachable too long: removing its subscriptions");
+            writes.push(Write::RemoveDomain(
+                self.notice(&out.state, NotificationKind::Removed),
+            ));
+            return None;
+        }
+        Some(out.state)
     }
 
     fn succeeded(

@@ -12,6 +12,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::watch;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_owncast-sentry");
 const WAIT_LIMIT: Duration = Duration::from_secs(60);
@@ -90,8 +91,9 @@ impl Config {
 pub struct Daemon {
     child: Child,
     stdout: UnboundedReceiver<String>,
-    stderr: UnboundedReceiver<String>,
+    /// Every log line so far; the watch counts them and closes when the daemon exits.
     log: Arc<Mutex<Vec<String>>>,
+    log_lines: watch::Receiver<usize>,
     /// Notifications read so far, in order.
     pub seen: Vec<Value>,
 }
@@ -116,20 +118,24 @@ impl Daemon {
                 let _ = out_tx.send(line);
             }
         });
-        let (err_tx, stderr) = unbounded_channel();
+        let (count_tx, log_lines) = watch::channel(0);
         let stderr_pipe = child.stderr.take().expect("stderr");
         let log_copy = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
-                log_copy.lock().unwrap().push(line.clone());
-                let _ = err_tx.send(line);
+                let count = {
+                    let mut log = log_copy.lock().unwrap();
+                    log.push(line);
+                    log.len()
+                };
+                count_tx.send_replace(count);
             }
         });
         Daemon {
             child,
             stdout,
-            stderr,
             log,
+            log_lines,
             seen: Vec::new(),
         }
     }
@@ -155,15 +161,23 @@ impl Daemon {
         }
     }
 
-    /// Waits for a log line containing every one of `needles`; returns it.
+    /// Waits until some log line (of this run, from its start) contains every one of
+    /// `needles`; returns it.
     pub async fn wait_log(&mut self, needles: &[&str]) -> String {
+        let search = |log: &Vec<String>| {
+            log.iter()
+                .find(|line| needles.iter().all(|n| line.contains(n)))
+                .cloned()
+        };
         let found = tokio::time::timeout(WAIT_LIMIT, async {
-            while let Some(line) = self.stderr.recv().await {
-                if needles.iter().all(|n| line.contains(n)) {
+            loop {
+                if let Some(line) = search(&self.log.lock().unwrap()) {
                     return Some(line);
                 }
+                if self.log_lines.changed().await.is_err() {
+                    return search(&self.log.lock().unwrap());
+                }
             }
-            None
         })
         .await;
         match found {
