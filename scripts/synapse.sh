@@ -20,7 +20,6 @@
 #                    override of 0/0 (exempt from every requester-keyed limiter). Default empty.
 #   MX_PYTHON_BASE   interpreter used to create the venv (default: python3)
 #
-# See /work/shared/reference/matrix-homeserver.md for where the numbers come from.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

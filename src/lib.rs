@@ -14,6 +14,7 @@
 pub mod actors;
 pub mod daemon;
 pub mod logic;
+pub mod matrix;
 pub mod owncast;
 pub mod settings;
 pub mod storage;

@@ -133,3 +133,76 @@ impl Handler<PruneOutbox> for DbExecutor {
         self.run(ctx, "prune outbox", |db| outbox::prune(db, msg.0))
     }
 }
+
+/// Subscribe a room to a domain (at most `limit` subscriptions per room).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<subscriptions::Added, StorageError>")]
+pub struct Subscribe {
+    pub room_id: String,
+    pub domain: String,
+    pub by: String,
+    pub limit: usize,
+    pub now: DateTime<Utc>,
+}
+
+impl Handler<Subscribe> for DbExecutor {
+    type Result = Result<subscriptions::Added, StorageError>;
+
+    fn handle(&mut self, msg: Subscribe, ctx: &mut Self::Context) -> Self::Result {
+        self.run(ctx, "subscribe", |db| {
+            subscriptions::add(db, &msg.room_id, &msg.domain, &msg.by, msg.now, msg.limit)
+        })
+    }
+}
+
+/// Unsubscribe a room from a domain.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<subscriptions::Removed, StorageError>")]
+pub struct Unsubscribe {
+    pub room_id: String,
+    pub domain: String,
+}
+
+impl Handler<Unsubscribe> for DbExecutor {
+    type Result = Result<subscriptions::Removed, StorageError>;
+
+    fn handle(&mut self, msg: Unsubscribe, ctx: &mut Self::Context) -> Self::Result {
+        self.run(ctx, "unsubscribe", |db| {
+            subscriptions::remove(db, &msg.room_id, &msg.domain)
+        })
+    }
+}
+
+/// Whether any room follows a domain (known domains need no validation).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, StorageError>")]
+pub struct IsFollowed(pub String);
+
+impl Handler<IsFollowed> for DbExecutor {
+    type Result = Result<bool, StorageError>;
+
+    fn handle(&mut self, msg: IsFollowed, ctx: &mut Self::Context) -> Self::Result {
+        self.run(ctx, "is followed", |db| subscriptions::is_followed(db, &msg.0))
+    }
+}
+
+/// A room's subscriptions with the stored state of each stream, by domain.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<(String, StreamState)>, StorageError>")]
+pub struct RoomStreams(pub String);
+
+impl Handler<RoomStreams> for DbExecutor {
+    type Result = Result<Vec<(String, StreamState)>, StorageError>;
+
+    fn handle(&mut self, msg: RoomStreams, ctx: &mut Self::Context) -> Self::Result {
+        self.run(ctx, "room streams", |db| {
+            subscriptions::list(db, Some(&msg.0))?
+                .into_iter()
+                .map(|row| {
+                    let state = streams::load(db, &row.domain)?.unwrap_or_default();
+                    Ok((row.domain, state))
+                })
+                .collect()
+        })
+    }
+}

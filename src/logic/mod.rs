@@ -5,5 +5,6 @@ pub mod command;
 pub mod failure;
 pub mod notification;
 pub mod render;
+pub mod send_queue;
 pub mod stream_state;
 pub mod target;

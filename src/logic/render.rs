@@ -4,7 +4,7 @@
 //! untrusted. It is HTML-escaped in `html`, and in both forms it is *defused*: an invisible
 //! U+2060 WORD JOINER is inserted where a client would otherwise see a mention (`@room`,
 //! `@alice:example.org`) or turn a URL or bare domain into a link. Only URLs that the bot built
-//! itself become links, and only through [`Builder::link`].
+//! itself become links.
 //!
 //! Clients also highlight a message whose body merely contains a member's display name (legacy
 //! push rules). That cannot be prevented by rewriting text; the sender turns those rules off for
@@ -25,6 +25,9 @@ const WORD_JOINER: char = '\u{2060}';
 /// Matrix events are capped at 64 KiB; `body` and `html` travel in one event next to JSON
 /// escaping and other fields, so long lists are cut well below that.
 const MAX_MESSAGE_BYTES: usize = 40_000;
+
+/// Error texts can quote a server's response or a user's paste; a reply needs only the start.
+const MAX_ERROR_CHARS: usize = 500;
 
 /// A message ready to send: `body` for plain-text clients, `html` as `formatted_body`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +163,10 @@ fn stream_label(b: &mut Builder, name: &str, domain: &str, url: &str) {
     if name.is_empty() || name == domain {
         b.link_text(url, domain);
     } else {
-        b.bold_untrusted(&name).text(" (").link_text(url, domain).text(")");
+        b.bold_untrusted(&name)
+            .text(" (")
+            .link_text(url, domain)
+            .text(")");
     }
 }
 
@@ -173,7 +179,10 @@ pub fn subscribed(target_key: &str, name: Option<&str>) -> Rendered {
         if name.is_empty() || name == target_key {
             b.code(target_key);
         } else {
-            b.bold_untrusted(&name).text(" (").code(target_key).text(")");
+            b.bold_untrusted(&name)
+                .text(" (")
+                .code(target_key)
+                .text(")");
         }
         b.text(". This room will be told when it goes live.");
     });
@@ -219,24 +228,28 @@ pub fn limit_reached(limit: usize) -> Rendered {
     ))
 }
 
-/// Validation failed. `reason` is our own text but may quote what the server or the user sent.
+/// Validation failed. `reason` is our own text but may quote what the server or the user sent,
+/// so it is cleaned like Owncast text.
 pub fn not_owncast(target_key: &str, reason: &str) -> Rendered {
+    let reason = clean(reason, MAX_ERROR_CHARS);
     let mut b = Builder::new();
     b.paragraph(|b| {
         b.text("❌ ")
             .code(target_key)
             .text(" does not look like an Owncast server: ")
-            .untrusted(reason);
+            .untrusted(&reason);
     });
     b.finish()
 }
 
 /// Any failure reply, such as a [`CommandError`](super::command::CommandError) message.
-/// `` `spans` `` become code in HTML; everything is defused because error texts echo user input.
+/// `` `spans` `` become code in HTML. Everything is cleaned and defused because error texts echo
+/// user input; line breaks become spaces.
 pub fn error(text: &str) -> Rendered {
+    let text = clean(text, MAX_ERROR_CHARS);
     let mut b = Builder::new();
     b.paragraph(|b| {
-        b.text("❌ ").untrusted_with_code(text);
+        b.text("❌ ").untrusted_with_code(&text);
     });
     b.finish()
 }
@@ -440,11 +453,11 @@ impl Builder {
     /// as they are rather than guessing where the span ends.
     pub(crate) fn untrusted_with_code(&mut self, text: &str) -> &mut Self {
         let parts: Vec<&str> = text.split('`').collect();
-        if parts.len() % 2 == 0 {
+        if parts.len().is_multiple_of(2) {
             return self.untrusted(text);
         }
         for (i, part) in parts.iter().enumerate() {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 self.untrusted(part);
             } else {
                 self.code(&defuse(part));
@@ -481,9 +494,12 @@ impl Builder {
     /// One line per item in `body`, a `<ul>` in `html`. Items that would push the message past
     /// the event size limit are replaced by a count.
     pub(crate) fn bullets<T>(&mut self, items: &[T], fill: impl Fn(&mut Self, &T)) -> &mut Self {
+        self.wrap(Tag::List, |b| b.items_within_budget(items, fill))
+    }
+
+    fn items_within_budget<T>(&mut self, items: &[T], fill: impl Fn(&mut Self, &T)) {
         // Room for the closing tags and the "more" line.
         const RESERVE: usize = 200;
-        self.html.push_str("<ul>");
         for (shown, item) in items.iter().enumerate() {
             let mut line = Builder::new();
             line.wrap(Tag::Item, |b| fill(b, item));
@@ -492,14 +508,12 @@ impl Builder {
                 self.item(|b| {
                     b.text(&format!("…and {more} more."));
                 });
-                break;
+                return;
             }
             self.new_line();
             self.body.push_str(&line.body);
             self.html.push_str(&line.html);
         }
-        self.html.push_str("</ul>");
-        self
     }
 
     fn item(&mut self, fill: impl FnOnce(&mut Self)) -> &mut Self {
