@@ -44,7 +44,9 @@ fn transition(c: &mut Criterion) {
         ..StreamState::default()
     };
     let mut group = c.benchmark_group("state_machine");
-    group.bench_function("baseline_state_clone", |b| b.iter(|| black_box(&state).clone()));
+    group.bench_function("baseline_state_clone", |b| {
+        b.iter(|| black_box(&state).clone())
+    });
     group.bench_function("observe_unchanged", |b| {
         b.iter(|| observe(black_box(&state), black_box(&observation), now, cooldowns))
     });

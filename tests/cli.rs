@@ -52,10 +52,10 @@ async fn check_refuses_a_server_that_is_not_owncast_with_one_line() {
     let config = Config::new(db.dir.path(), &db.url);
     let web = MockServer::start().await;
     Mock::given(any())
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw("<!doctype html><html><body>hello</body></html>", "text/html"),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            "<!doctype html><html><body>hello</body></html>",
+            "text/html",
+        ))
         .mount(&web)
         .await;
 
@@ -72,7 +72,12 @@ async fn check_refuses_a_server_that_is_not_owncast_with_one_line() {
     };
     let out = config.cli(&["check", &format!("http://127.0.0.1:{closed}")]);
     assert!(!out.status.success());
-    assert_eq!(text(&out.stderr).lines().count(), 1, "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr).lines().count(),
+        1,
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -82,7 +87,13 @@ async fn subscriptions_refuse_private_targets_unless_allowed() {
     config.set_raw("owncast", "allow_private_addresses", "false");
     let fake = FakeOwncast::start().await;
 
-    for target in [fake.target(), format!("http://localhost:{}", fake.uri().rsplit(':').next().unwrap())] {
+    for target in [
+        fake.target(),
+        format!(
+            "http://localhost:{}",
+            fake.uri().rsplit(':').next().unwrap()
+        ),
+    ] {
         let out = config.cli(&["subscriptions", "add", "!r:test.example", &target]);
         assert!(!out.status.success(), "{target} accepted");
         let stderr = text(&out.stderr);
@@ -106,20 +117,38 @@ async fn one_server_written_three_ways_is_one_subscription() {
     // validation (which would need the real example.com).
     {
         let mut conn = storage::connect(&db.url).unwrap();
-        subscriptions::add(&mut conn, "!other:test.example", "example.com", "t", Utc::now(), 10)
-            .unwrap();
+        subscriptions::add(
+            &mut conn,
+            "!other:test.example",
+            "example.com",
+            "t",
+            Utc::now(),
+            10,
+        )
+        .unwrap();
     }
     let out = config.cli(&["subscriptions", "add", "!r:test.example", "Example.com"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for same in ["https://example.com/", "example.com.", "https://EXAMPLE.com:443/live?x=1"] {
+    for same in [
+        "https://example.com/",
+        "example.com.",
+        "https://EXAMPLE.com:443/live?x=1",
+    ] {
         let out = config.cli(&["subscriptions", "add", "!r:test.example", same]);
         assert!(out.status.success());
-        assert!(text(&out.stdout).contains("already subscribed"), "{same}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains("already subscribed"),
+            "{same}: {}",
+            text(&out.stdout)
+        );
     }
     let out = config.cli(&["subscriptions", "list", "!r:test.example"]);
     let listing = text(&out.stdout);
     assert_eq!(listing.lines().count(), 1, "{listing}");
-    assert!(listing.starts_with("!r:test.example\texample.com\t"), "{listing}");
+    assert!(
+        listing.starts_with("!r:test.example\texample.com\t"),
+        "{listing}"
+    );
 
     // Removal needs no server at all, and accepts any spelling.
     let out = config.cli(&["subscriptions", "remove", "!r:test.example", "EXAMPLE.COM."]);
@@ -143,12 +172,20 @@ async fn subscriptions_validate_room_target_and_limit() {
 
     let out = config.cli(&["subscriptions", "add", "!r:test.example", "ftp://x.example"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("ftp://x.example"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("ftp://x.example"),
+        "{}",
+        text(&out.stderr)
+    );
 
     config.subscribe("!r:test.example", &one.target());
     let out = config.cli(&["subscriptions", "add", "!r:test.example", &two.target()]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("already has 1 subscriptions"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already has 1 subscriptions"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A server that is not Owncast is refused on first subscription, with the reason.
     let web = MockServer::start().await;
@@ -158,15 +195,25 @@ async fn subscriptions_validate_room_target_and_limit() {
         .await;
     let out = config.cli(&["subscriptions", "add", "!s:test.example", &web.uri()]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("HTTP 500"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("HTTP 500"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 async fn migrate_is_idempotent(backend: Backend) {
-    let Some(db) = TestDb::new(backend) else { return };
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
     let config = Config::new(db.dir.path(), &db.url);
     let out = config.cli(&["migrate"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("1 migrations applied"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("1 migrations applied"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = config.cli(&["migrate"]);
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("0 migrations applied"));
@@ -186,9 +233,15 @@ async fn migrate_postgres() {
 fn bad_configuration_is_refused_at_start_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("[owncast]\npoll_interval = \"often\"\n", "owncast.poll_interval"),
+        (
+            "[owncast]\npoll_interval = \"often\"\n",
+            "owncast.poll_interval",
+        ),
         ("[owncast]\npoll_intervall = \"1m\"\n", "poll_intervall"),
-        ("[notifications]\ncooldown = \"0s\"\nmsgtype = \"m.shout\"\n", "msgtype"),
+        (
+            "[notifications]\ncooldown = \"0s\"\nmsgtype = \"m.shout\"\n",
+            "msgtype",
+        ),
         ("[failures]\nmax_backoff = \"0s\"\n", "failures.max_backoff"),
     ];
     for (toml, key) in cases {
@@ -212,5 +265,9 @@ fn bad_configuration_is_refused_at_start_naming_the_key() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("owncast.request_timeout"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("owncast.request_timeout"),
+        "{}",
+        text(&out.stderr)
+    );
 }

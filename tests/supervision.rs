@@ -81,7 +81,11 @@ async fn a_panic_restarts_only_that_stream_actor() {
 
     let (tx, mut rx) = unbounded_channel();
     let daemon = Daemon::start(&settings, |persistence| {
-        let addr = Collector { persistence, out: tx }.start();
+        let addr = Collector {
+            persistence,
+            out: tx,
+        }
+        .start();
         NotifierHandles {
             deliver: addr.clone().recipient(),
             drain: addr.recipient(),
@@ -94,11 +98,27 @@ async fn a_panic_restarts_only_that_stream_actor() {
     settle(&b).await;
     a.go_live("A is live");
     let d = next(&mut rx).await;
-    assert_eq!((d.notification.kind, d.notification.domain.as_str()), (NotificationKind::GoLive, a.target().as_str()));
+    assert_eq!(
+        (d.notification.kind, d.notification.domain.as_str()),
+        (NotificationKind::GoLive, a.target().as_str())
+    );
 
-    let actor_a = daemon.scheduler.send(Lookup(a.target())).await.unwrap().unwrap();
-    let actor_b = daemon.scheduler.send(Lookup(b.target())).await.unwrap().unwrap();
-    actor_a.send(Crash).await.expect("the panic is contained, the mailbox stays open");
+    let actor_a = daemon
+        .scheduler
+        .send(Lookup(a.target()))
+        .await
+        .unwrap()
+        .unwrap();
+    let actor_b = daemon
+        .scheduler
+        .send(Lookup(b.target()))
+        .await
+        .unwrap()
+        .unwrap();
+    actor_a
+        .send(Crash)
+        .await
+        .expect("the panic is contained, the mailbox stays open");
     assert_eq!(actor_a.send(Restarts).await.unwrap(), 1);
     assert_eq!(actor_b.send(Restarts).await.unwrap(), 0);
 
@@ -113,7 +133,10 @@ async fn a_panic_restarts_only_that_stream_actor() {
     // The other stream never stopped.
     b.go_live("B is live");
     let d = next(&mut rx).await;
-    assert_eq!((d.notification.kind, d.notification.domain.as_str()), (NotificationKind::GoLive, b.target().as_str()));
+    assert_eq!(
+        (d.notification.kind, d.notification.domain.as_str()),
+        (NotificationKind::GoLive, b.target().as_str())
+    );
 
     daemon.shutdown(Duration::from_secs(10)).await;
     assert!(rx.try_recv().is_err(), "nothing else was announced");
@@ -133,7 +156,11 @@ async fn stream_actors_survive_repeated_panics() {
     settings.owncast.allow_private_addresses = true;
     let (tx, mut rx) = unbounded_channel();
     let daemon = Daemon::start(&settings, |persistence| {
-        let addr = Collector { persistence, out: tx }.start();
+        let addr = Collector {
+            persistence,
+            out: tx,
+        }
+        .start();
         NotifierHandles {
             deliver: addr.clone().recipient(),
             drain: addr.recipient(),
@@ -142,7 +169,12 @@ async fn stream_actors_survive_repeated_panics() {
     .await
     .unwrap();
     settle(&a).await;
-    let actor = daemon.scheduler.send(Lookup(a.target())).await.unwrap().unwrap();
+    let actor = daemon
+        .scheduler
+        .send(Lookup(a.target()))
+        .await
+        .unwrap()
+        .unwrap();
     for n in 1..=5 {
         actor.send(Crash).await.unwrap();
         assert_eq!(actor.send(Restarts).await.unwrap(), n);

@@ -182,7 +182,9 @@ impl Handler<IsFollowed> for DbExecutor {
     type Result = Result<bool, StorageError>;
 
     fn handle(&mut self, msg: IsFollowed, ctx: &mut Self::Context) -> Self::Result {
-        self.run(ctx, "is followed", |db| subscriptions::is_followed(db, &msg.0))
+        self.run(ctx, "is followed", |db| {
+            subscriptions::is_followed(db, &msg.0)
+        })
     }
 }
 

@@ -6,8 +6,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use owncast_sentry::actors::stdout::StdoutNotifier;
 use owncast_sentry::daemon::Daemon;
+use owncast_sentry::matrix::bot::Bot;
 use owncast_sentry::settings::Settings;
 use tokio::signal::unix::{SignalKind, signal};
+
+enum Running {
+    Bot(Bot),
+    Stdout(Daemon),
+}
 
 /// How long shutdown may take to commit and deliver what is pending.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -17,18 +23,21 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     system.block_on(async move {
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-        let daemon = if settings.matrix.is_some() {
-            anyhow::bail!("the [matrix] section is not supported by this build yet");
+        let running = if settings.matrix.is_some() {
+            Running::Bot(Bot::start(&settings).await?)
         } else {
             tracing::info!("no [matrix] section: notifications go to standard output");
-            Daemon::start(&settings, StdoutNotifier::start_for).await?
+            Running::Stdout(Daemon::start(&settings, StdoutNotifier::start_for).await?)
         };
         tracing::info!(database = %redact(&settings.database.url), "running");
         tokio::select! {
             _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
             _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
         }
-        daemon.shutdown(SHUTDOWN_GRACE).await;
+        match running {
+            Running::Bot(bot) => bot.shutdown(SHUTDOWN_GRACE).await,
+            Running::Stdout(daemon) => daemon.shutdown(SHUTDOWN_GRACE).await,
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -58,7 +58,8 @@ impl MatrixOptions {
 
     fn quota(&self) -> Quota {
         let period = Duration::from_secs_f64(1.0 / self.messages_per_second);
-        let burst = std::num::NonZeroU32::new(self.message_burst).unwrap_or(std::num::NonZeroU32::MIN);
+        let burst =
+            std::num::NonZeroU32::new(self.message_burst).unwrap_or(std::num::NonZeroU32::MIN);
         Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(std::num::NonZeroU32::MIN))
             .allow_burst(burst)
@@ -108,6 +109,8 @@ pub struct MatrixActor {
     busy: bool,
     retry_delay: Duration,
     commands: Option<CommandDeps>,
+    /// Shutting down: finish the send in flight, start no other.
+    draining: bool,
     drain_waiters: Vec<oneshot::Sender<()>>,
 }
 
@@ -124,6 +127,7 @@ impl MatrixActor {
             busy: false,
             retry_delay: FIRST_RETRY,
             commands: None,
+            draining: false,
             drain_waiters: Vec::new(),
         }
     }
@@ -161,7 +165,12 @@ impl MatrixActor {
         if self.busy {
             return;
         }
-        let Some(item) = self.queue.pop() else {
+        let next = if self.draining {
+            None
+        } else {
+            self.queue.pop()
+        };
+        let Some(item) = next else {
             for waiter in self.drain_waiters.drain(..) {
                 let _ = waiter.send(());
             }
@@ -304,18 +313,16 @@ impl Handler<Deliver> for MatrixActor {
     }
 }
 
+/// Shutdown: the send in flight finishes; whatever is still queued stays undelivered in the
+/// outbox and goes out at the next start.
 impl Handler<Drain> for MatrixActor {
     type Result = ResponseFuture<()>;
 
     fn handle(&mut self, _: Drain, ctx: &mut Self::Context) -> Self::Result {
         let (tx, rx) = oneshot::channel();
         self.drain_waiters.push(tx);
+        self.draining = true;
         self.pump(ctx);
-        if !self.busy && self.queue.is_empty() {
-            for waiter in self.drain_waiters.drain(..) {
-                let _ = waiter.send(());
-            }
-        }
         Box::pin(async move {
             let _ = rx.await;
         })

@@ -55,7 +55,12 @@ pub async fn execute(
 }
 
 /// Admins always; others at or above `min_power_level` in this room.
-async fn may_manage(client: &Client, deps: &CommandDeps, room_id: &RoomId, sender: &UserId) -> bool {
+async fn may_manage(
+    client: &Client,
+    deps: &CommandDeps,
+    room_id: &RoomId,
+    sender: &UserId,
+) -> bool {
     if deps.admins.iter().any(|admin| admin == sender.as_str()) {
         return true;
     }
@@ -87,7 +92,11 @@ async fn subscribe(
     target: &StreamTarget,
 ) -> Result<Rendered, StorageError> {
     let domain = target.key().to_owned();
-    let known = deps.db.send(IsFollowed(domain.clone())).await.map_err(mailbox)??;
+    let known = deps
+        .db
+        .send(IsFollowed(domain.clone()))
+        .await
+        .map_err(mailbox)??;
     let mut name = None;
     if !known {
         // Only the first room to follow a server pays for validating it.
@@ -144,7 +153,10 @@ async fn unsubscribe(
     })
 }
 
-async fn room_entries(deps: &CommandDeps, room_id: &RoomId) -> Result<Vec<ListEntry>, StorageError> {
+async fn room_entries(
+    deps: &CommandDeps,
+    room_id: &RoomId,
+) -> Result<Vec<ListEntry>, StorageError> {
     let streams = deps
         .db
         .send(RoomStreams(room_id.to_string()))

@@ -2,12 +2,13 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatrixError {
+    // The SDK's errors are large; boxed so every `Result` here stays small.
     #[error("Matrix client: {0}")]
-    Client(#[from] matrix_sdk::ClientBuildError),
+    Client(Box<matrix_sdk::ClientBuildError>),
     #[error("Matrix: {0}")]
-    Sdk(#[from] matrix_sdk::Error),
+    Sdk(Box<matrix_sdk::Error>),
     #[error("Matrix request: {0}")]
-    Http(#[from] matrix_sdk::HttpError),
+    Http(Box<matrix_sdk::HttpError>),
     #[error("session file {path}: {reason}")]
     Session { path: String, reason: String },
     #[error("invalid Matrix id `{0}`")]
@@ -20,4 +21,22 @@ pub enum MatrixError {
         stored: String,
         configured: String,
     },
+}
+
+impl From<matrix_sdk::ClientBuildError> for MatrixError {
+    fn from(error: matrix_sdk::ClientBuildError) -> Self {
+        Self::Client(Box::new(error))
+    }
+}
+
+impl From<matrix_sdk::Error> for MatrixError {
+    fn from(error: matrix_sdk::Error) -> Self {
+        Self::Sdk(Box::new(error))
+    }
+}
+
+impl From<matrix_sdk::HttpError> for MatrixError {
+    fn from(error: matrix_sdk::HttpError) -> Self {
+        Self::Http(Box::new(error))
+    }
 }

@@ -3,6 +3,7 @@
 //! ([`sync`]).
 
 pub mod actor;
+pub mod bot;
 pub mod commands;
 pub mod error;
 pub mod session;

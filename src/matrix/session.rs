@@ -27,8 +27,8 @@ fn session_error(path: &Path, reason: impl ToString) -> MatrixError {
 
 /// A logged-in client: the stored session if there is one, else a new login.
 pub async fn connect(settings: &MatrixSettings) -> Result<Client, MatrixError> {
-    let user_id = UserId::parse(&settings.user_id)
-        .map_err(|_| MatrixError::Id(settings.user_id.clone()))?;
+    let user_id =
+        UserId::parse(&settings.user_id).map_err(|_| MatrixError::Id(settings.user_id.clone()))?;
     std::fs::create_dir_all(&settings.store_path)
         .map_err(|e| session_error(&settings.store_path, e))?;
     let client = Client::builder()

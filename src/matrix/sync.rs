@@ -30,34 +30,38 @@ pub async fn initial_sync(client: &Client) -> Result<(), MatrixError> {
 /// stream in the background until the returned task is aborted.
 pub fn follow(client: &Client, actor: Addr<MatrixActor>, autojoin: bool) -> JoinHandle<()> {
     let messages = actor.clone();
-    client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room, client: Client| {
-        let actor = messages.clone();
-        async move {
-            if room.state() != RoomState::Joined || Some(&*event.sender) == client.user_id() {
-                return;
+    client.add_event_handler(
+        move |event: OriginalSyncRoomMessageEvent, room: Room, client: Client| {
+            let actor = messages.clone();
+            async move {
+                if room.state() != RoomState::Joined || Some(&*event.sender) == client.user_id() {
+                    return;
+                }
+                let body = match &event.content.msgtype {
+                    MessageType::Text(text) => text.body.clone(),
+                    // Notices are what bots send; never answer them (no loops between bots).
+                    _ => return,
+                };
+                actor.do_send(Incoming {
+                    room_id: room.room_id().to_owned(),
+                    event_id: event.event_id,
+                    sender: event.sender,
+                    body,
+                });
             }
-            let body = match &event.content.msgtype {
-                MessageType::Text(text) => text.body.clone(),
-                // Notices are what bots send; never answer them (no loops between bots).
-                _ => return,
-            };
-            actor.do_send(Incoming {
-                room_id: room.room_id().to_owned(),
-                event_id: event.event_id,
-                sender: event.sender,
-                body,
-            });
-        }
-    });
+        },
+    );
     if autojoin {
-        client.add_event_handler(|event: StrippedRoomMemberEvent, room: Room, client: Client| async move {
-            if event.content.membership == MembershipState::Invite
-                && Some(&*event.state_key) == client.user_id()
-            {
-                // Off the sync loop, which must keep running while we retry.
-                tokio::spawn(join(room));
-            }
-        });
+        client.add_event_handler(
+            |event: StrippedRoomMemberEvent, room: Room, client: Client| async move {
+                if event.content.membership == MembershipState::Invite
+                    && Some(&*event.state_key) == client.user_id()
+                {
+                    // Off the sync loop, which must keep running while we retry.
+                    tokio::spawn(join(room));
+                }
+            },
+        );
         for room in client.invited_rooms() {
             tokio::spawn(join(room));
         }
