@@ -63,7 +63,10 @@ enum SubscriptionsCommand {
 }
 
 fn init_logs(default: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The crypto store warns on every key share that no server-side backup is set up, which
+    // a bot does not use.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default},matrix_sdk_crypto::backups=error")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -66,15 +66,7 @@ pub fn list(settings: &Settings, room: Option<&str>) -> anyhow::Result<ExitCode>
     let stale_after = delta(settings.failures.stale_after);
     for row in subscriptions::list(&mut db, room.as_deref())? {
         let state = streams::load(&mut db, &row.domain)?.unwrap_or_default();
-        let status = if !state.observed {
-            "unknown"
-        } else if state.is_live(now, stale_after) {
-            "live"
-        } else if state.is_stale(now, stale_after) {
-            "unreachable"
-        } else {
-            "offline"
-        };
+        let status = state.presence(now, stale_after).as_str();
         println!(
             "{}\t{}\t{}\t{}\t{}",
             row.room_id, row.domain, status, state.name, state.title

@@ -46,6 +46,18 @@ pub enum StreamLiveState {
     Unknown,
 }
 
+impl StreamLiveState {
+    /// One word, as the operator tool prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Offline => "offline",
+            Self::Unreachable => "unreachable",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// One subscription of a room, as shown by `list` and `live`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListEntry {

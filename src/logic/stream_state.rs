@@ -8,6 +8,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::render::StreamLiveState;
+
 /// Everything remembered about one stream between polls.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamState {
@@ -40,6 +42,19 @@ impl StreamState {
     pub fn is_stale(&self, now: DateTime<Utc>, stale_after: TimeDelta) -> bool {
         self.first_failure_at
             .is_some_and(|since| now - since >= stale_after)
+    }
+
+    /// What `list` and the operator tool show.
+    pub fn presence(&self, now: DateTime<Utc>, stale_after: TimeDelta) -> StreamLiveState {
+        if !self.observed {
+            StreamLiveState::Unknown
+        } else if self.is_live(now, stale_after) {
+            StreamLiveState::Live
+        } else if self.is_stale(now, stale_after) {
+            StreamLiveState::Unreachable
+        } else {
+            StreamLiveState::Offline
+        }
     }
 }
 

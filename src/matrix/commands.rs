@@ -11,7 +11,7 @@ use matrix_sdk::ruma::{RoomId, UserId};
 use crate::actors::database::{DbExecutor, IsFollowed, RoomStreams, Subscribe, Unsubscribe};
 use crate::actors::scheduler::{Follow, Scheduler, Unfollow};
 use crate::logic::command::Command;
-use crate::logic::render::{self, ListEntry, Rendered, StreamLiveState};
+use crate::logic::render::{self, ListEntry, Rendered};
 use crate::logic::stream_state::StreamState;
 use crate::logic::target::StreamTarget;
 use crate::owncast::OwncastClient;
@@ -175,15 +175,6 @@ fn entry(
     now: chrono::DateTime<Utc>,
     stale_after: TimeDelta,
 ) -> ListEntry {
-    let live_state = if !state.observed {
-        StreamLiveState::Unknown
-    } else if state.is_live(now, stale_after) {
-        StreamLiveState::Live
-    } else if state.is_stale(now, stale_after) {
-        StreamLiveState::Unreachable
-    } else {
-        StreamLiveState::Offline
-    };
     let url = StreamTarget::parse(&domain)
         .map(|t| t.base_url().to_string())
         .unwrap_or_default();
@@ -192,6 +183,6 @@ fn entry(
         url,
         name: state.name.clone(),
         title: state.title.clone(),
-        state: live_state,
+        state: state.presence(now, stale_after),
     }
 }
