@@ -38,15 +38,31 @@ fn offline(since: i64) -> Observation {
 /// Named sequences of (minute, observation) covering each branch of §3.
 fn scenarios() -> Vec<(&'static str, Vec<(i64, Observation)>)> {
     vec![
-        ("first observation while live", vec![(0, live(-5, "t")), (1, live(-5, "t"))]),
-        ("go-live", vec![(0, offline(-99)), (1, live(1, "t")), (2, live(1, "t"))]),
+        (
+            "first observation while live",
+            vec![(0, live(-5, "t")), (1, live(-5, "t"))],
+        ),
+        (
+            "go-live",
+            vec![(0, offline(-99)), (1, live(1, "t")), (2, live(1, "t"))],
+        ),
         (
             "brief drop, same title",
-            vec![(0, offline(-99)), (1, live(1, "t")), (30, offline(30)), (32, live(32, "t"))],
+            vec![
+                (0, offline(-99)),
+                (1, live(1, "t")),
+                (30, offline(30)),
+                (32, live(32, "t")),
+            ],
         ),
         (
             "brief drop, new title",
-            vec![(0, offline(-99)), (1, live(1, "t")), (30, offline(30)), (32, live(32, "new"))],
+            vec![
+                (0, offline(-99)),
+                (1, live(1, "t")),
+                (30, offline(30)),
+                (32, live(32, "new")),
+            ],
         ),
         (
             "title change mid-session",
@@ -64,9 +80,17 @@ fn scenarios() -> Vec<(&'static str, Vec<(i64, Observation)>)> {
         ),
         (
             "notification cooldown",
-            vec![(0, offline(-99)), (1, live(1, "t")), (3, offline(3)), (10, live(10, "t"))],
+            vec![
+                (0, offline(-99)),
+                (1, live(1, "t")),
+                (3, offline(3)),
+                (10, live(10, "t")),
+            ],
         ),
-        ("offline", vec![(0, live(-9, "t")), (5, offline(5)), (6, offline(5))]),
+        (
+            "offline",
+            vec![(0, live(-9, "t")), (5, offline(5)), (6, offline(5))],
+        ),
     ]
 }
 
@@ -80,7 +104,9 @@ fn reload(db: &mut Database, domain: &str, state: &StreamState, now: DateTime<Ut
 }
 
 async fn decisions_survive_restarts(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend) else { return };
+    let Some(test_db) = TestDb::new(backend) else {
+        return;
+    };
     let mut db = storage::connect(&test_db.url).unwrap();
     for (i, (name, steps)) in scenarios().into_iter().enumerate() {
         let domain = format!("s{i}.example");
@@ -94,7 +120,10 @@ async fn decisions_survive_restarts(backend: Backend) {
             uninterrupted.0 = t.state;
 
             let loaded = reload(&mut db, &domain, &restarted.0, at(*minute));
-            assert_eq!(loaded, restarted.0, "{name}: state changed across a restart");
+            assert_eq!(
+                loaded, restarted.0,
+                "{name}: state changed across a restart"
+            );
             let t = observe(&loaded, obs, at(*minute), COOLDOWNS);
             restarted.1.push(t.decision);
             restarted.0 = t.state;

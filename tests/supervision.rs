@@ -61,14 +61,11 @@ async fn settle(fake: &FakeOwncast) {
     fake.wait_for_status_requests(seen + 2).await;
 }
 
-#[actix_rt::test]
-async fn a_panic_restarts_only_that_stream_actor() {
-    let db = TestDb::new(Backend::Sqlite).unwrap();
-    let a = FakeOwncast::start().await;
-    let b = FakeOwncast::start().await;
+/// Starts the daemon on `db` following `fakes` from one room, delivering to a channel.
+async fn start(db: &TestDb, fakes: &[&FakeOwncast]) -> (Daemon, UnboundedReceiver<Delivery>) {
     {
         let mut conn = storage::connect(&db.url).unwrap();
-        for fake in [&a, &b] {
+        for fake in fakes {
             subscriptions::add(&mut conn, "!r:t", &fake.target(), "test", Utc::now(), 10).unwrap();
         }
     }
@@ -79,7 +76,7 @@ async fn a_panic_restarts_only_that_stream_actor() {
     settings.notifications.cooldown = Duration::ZERO;
     settings.notifications.temporary_offline_cooldown = Duration::ZERO;
 
-    let (tx, mut rx) = unbounded_channel();
+    let (tx, rx) = unbounded_channel();
     let daemon = Daemon::start(&settings, |persistence| {
         let addr = Collector {
             persistence,
@@ -93,6 +90,15 @@ async fn a_panic_restarts_only_that_stream_actor() {
     })
     .await
     .unwrap();
+    (daemon, rx)
+}
+
+#[actix_rt::test]
+async fn a_panic_restarts_only_that_stream_actor() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let a = FakeOwncast::start().await;
+    let b = FakeOwncast::start().await;
+    let (daemon, mut rx) = start(&db, &[&a, &b]).await;
 
     settle(&a).await;
     settle(&b).await;
@@ -146,28 +152,7 @@ async fn a_panic_restarts_only_that_stream_actor() {
 async fn stream_actors_survive_repeated_panics() {
     let db = TestDb::new(Backend::Sqlite).unwrap();
     let a = FakeOwncast::start().await;
-    {
-        let mut conn = storage::connect(&db.url).unwrap();
-        subscriptions::add(&mut conn, "!r:t", &a.target(), "test", Utc::now(), 10).unwrap();
-    }
-    let mut settings = Settings::default();
-    settings.database.url = db.url.clone();
-    settings.owncast.poll_interval = Duration::from_millis(100);
-    settings.owncast.allow_private_addresses = true;
-    let (tx, mut rx) = unbounded_channel();
-    let daemon = Daemon::start(&settings, |persistence| {
-        let addr = Collector {
-            persistence,
-            out: tx,
-        }
-        .start();
-        NotifierHandles {
-            deliver: addr.clone().recipient(),
-            drain: addr.recipient(),
-        }
-    })
-    .await
-    .unwrap();
+    let (daemon, mut rx) = start(&db, &[&a]).await;
     settle(&a).await;
     let actor = daemon
         .scheduler
