@@ -45,18 +45,17 @@ pub struct Scheduler {
     stopped: bool,
 }
 
-/// The gap between ticks and how many streams each tick polls, for `n` streams.
+/// The gap between ticks and how many streams each tick polls, for `n` streams: every stream
+/// exactly once per interval, with ticks no closer than [`MIN_TICK`].
 pub fn cadence(interval: Duration, n: usize) -> (Duration, usize) {
     if n == 0 {
         return (interval, 0);
     }
-    let n32 = u32::try_from(n).unwrap_or(u32::MAX);
-    let gap = (interval / n32).max(MIN_TICK);
-    let ticks_per_interval = (interval.as_secs_f64() / gap.as_secs_f64())
-        .floor()
+    let per_tick = (n as f64 * MIN_TICK.as_secs_f64() / interval.as_secs_f64())
+        .ceil()
         .max(1.0);
-    let per_tick = (n as f64 / ticks_per_interval).ceil() as usize;
-    (gap, per_tick.max(1))
+    let gap = interval.mul_f64(per_tick / n as f64);
+    (gap, per_tick as usize)
 }
 
 impl Scheduler {
@@ -265,19 +264,19 @@ mod tests {
         assert_eq!(cadence(minute, 0), (minute, 0));
         assert_eq!(cadence(minute, 1), (minute, 1));
         assert_eq!(cadence(minute, 60), (Duration::from_secs(1), 1));
-        // 60 000 streams: ticks at the 10 ms floor, 10 streams each.
+        // 60 000 streams: 10 per tick at the 10 ms floor.
         assert_eq!(cadence(minute, 60_000), (MIN_TICK, 10));
-        for n in [1, 7, 100, 5_000, 123_457] {
-            let (gap, per_tick) = cadence(minute, n);
-            let ticks = (minute.as_secs_f64() / gap.as_secs_f64()).floor() as usize;
-            assert!(
-                ticks * per_tick >= n,
-                "every stream polled once per interval ({n})"
-            );
-            assert!(
-                ticks * per_tick < n + ticks,
-                "no stream polled twice per interval ({n})"
-            );
+        for n in [1, 7, 100, 300, 5_000, 6_001, 123_457] {
+            for interval in [Duration::from_secs(2), minute, Duration::from_millis(100)] {
+                let (gap, per_tick) = cadence(interval, n);
+                assert!(gap >= MIN_TICK || per_tick == 1, "{n}: {gap:?}");
+                // Streams polled per interval: n, up to rounding of the gap to nanoseconds.
+                let per_interval = interval.as_secs_f64() / gap.as_secs_f64() * per_tick as f64;
+                assert!(
+                    (per_interval - n as f64).abs() < 0.01 * n as f64 + 1.0,
+                    "{n} in {interval:?}: {per_interval}"
+                );
+            }
         }
     }
 }

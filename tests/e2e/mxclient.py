@@ -28,7 +28,7 @@ Commands (timeouts in seconds, default 30):
                resulting device-key query is done, so a following `send` reaches that user.
   send         {"room_id","body","msgtype"?="m.text","formatted_body"?,"reply_to"?}
                                                                 -> {"event_id"}
-  wait_message {"room_id","sender"?,"after_event_id"?,"contains"?,"msgtype"?}
+  wait_message {"room_id","sender"?,"after_event_id"?,"contains"?,"msgtype"?,"in_reply_to"?}
                -> first m.room.message in our timeline after `after_event_id` (or from the
                   start of the room if omitted) that matches every given filter:
                   {"event_id","sender","body","msgtype","formatted_body","format",
@@ -36,6 +36,10 @@ Commands (timeouts in seconds, default 30):
   messages     {"room_id","limit"?=200} -> {"messages":[...]} server history, oldest first;
                undecryptable events appear as {"event_id","sender","undecryptable":true,...}
   whoami       {}                                               -> {"user_id","device_id"}
+  register     {"username","password","admin"?=false,"shared_secret"?=$MX_SHARED_SECRET}
+                                                                -> {"user_id"}
+               A new account through Synapse's shared-secret admin API (no rate-limit
+               override), e.g. one bot account per test so tests can run side by side.
   quit         {}                                               -> {} and exit 0
 
 Design notes (why it looks like this):
@@ -55,12 +59,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import os
 import shutil
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 from typing import Any, Callable
 
 from nio import (
@@ -367,6 +375,7 @@ class Driver:
         room_id = a["room_id"]
         sender, after = a.get("sender"), a.get("after_event_id")
         contains, msgtype = a.get("contains"), a.get("msgtype")
+        reply_to = a.get("in_reply_to")
 
         def pred():
             tl = self.timeline.get(room_id, [])
@@ -388,10 +397,13 @@ class Driver:
                     continue
                 if contains and contains not in (j["body"] or ""):
                     continue
+                if reply_to and j["in_reply_to"] != reply_to:
+                    continue
                 return j
             return None
         desc = f"message in {room_id} from {sender or 'anyone'}" + (
-            f" after {after}" if after else "") + (f" containing {contains!r}" if contains else "")
+            f" after {after}" if after else "") + (f" containing {contains!r}" if contains else "") + (
+            f" replying to {reply_to}" if reply_to else "")
         return await self.wait_for(pred, float(a.get("timeout", 30)), desc)
 
     async def cmd_messages(self, a: dict) -> dict:
@@ -423,6 +435,38 @@ class Driver:
             if is_message(ev):
                 msgs.append(event_json(ev))
         return {"messages": msgs}
+
+    async def cmd_register(self, a: dict) -> dict:
+        secret = a.get("shared_secret") or os.environ.get("MX_SHARED_SECRET")
+        if not secret:
+            raise CommandError("register needs shared_secret or MX_SHARED_SECRET")
+        name, password, admin = a["username"], a["password"], bool(a.get("admin", False))
+        url = self.c.homeserver.rstrip("/") + "/_synapse/admin/v1/register"
+
+        def call(body: dict | None) -> tuple[int, dict]:
+            req = urllib.request.Request(
+                url, method="GET" if body is None else "POST",
+                data=None if body is None else json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status, json.load(r)
+            except urllib.error.HTTPError as e:
+                return e.code, json.loads(e.read() or b"{}")
+
+        # urllib blocks: off the event loop, so the sync loop keeps running meanwhile.
+        st, nonce = await asyncio.to_thread(call, None)
+        if st != 200:
+            raise CommandError(f"register nonce: HTTP {st} {nonce}")
+        mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
+        mac.update(b"\x00".join([nonce["nonce"].encode(), name.encode(), password.encode(),
+                                 b"admin" if admin else b"notadmin"]))
+        st, r = await asyncio.to_thread(call, {
+            "nonce": nonce["nonce"], "username": name, "password": password, "admin": admin,
+            "mac": mac.hexdigest()})
+        if st != 200:
+            raise CommandError(f"register {name}: HTTP {st} {r.get('errcode')} {r.get('error')}")
+        return {"user_id": r["user_id"]}
 
     async def cmd_quit(self, a: dict) -> dict:
         return {}

@@ -140,7 +140,8 @@ impl Daemon {
         }
     }
 
-    fn logs(&self) -> String {
+    /// Every log line so far.
+    pub fn logs(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 

@@ -4,3 +4,4 @@
 pub mod daemon;
 pub mod db;
 pub mod fake_owncast;
+pub mod mxclient;
