@@ -208,3 +208,18 @@ impl Handler<RoomStreams> for DbExecutor {
         })
     }
 }
+
+/// Forget a room the bot is no longer in; returns the domains nobody follows any more.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<String>, StorageError>")]
+pub struct ForgetRoom(pub String);
+
+impl Handler<ForgetRoom> for DbExecutor {
+    type Result = Result<Vec<String>, StorageError>;
+
+    fn handle(&mut self, msg: ForgetRoom, ctx: &mut Self::Context) -> Self::Result {
+        self.run(ctx, "forget room", |db| {
+            subscriptions::remove_room(db, &msg.0)
+        })
+    }
+}

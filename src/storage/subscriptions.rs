@@ -96,6 +96,26 @@ pub fn remove_domain(db: &mut Database, domain: &str) -> Result<Vec<String>, Sto
     Ok(rooms)
 }
 
+/// Removes every subscription of a room (the bot left it); returns the domains no room
+/// follows any more (their stream rows are gone too).
+pub fn remove_room(db: &mut Database, room_id: &str) -> Result<Vec<String>, StorageError> {
+    db.transaction(|db| {
+        let domains: Vec<String> = dsl::subscriptions
+            .filter(dsl::room_id.eq(room_id))
+            .select(dsl::domain)
+            .load(db)?;
+        diesel::delete(dsl::subscriptions.filter(dsl::room_id.eq(room_id))).execute(db)?;
+        let mut orphaned = Vec::new();
+        for domain in domains {
+            if !is_followed(db, &domain)? {
+                streams::delete(db, &domain)?;
+                orphaned.push(domain);
+            }
+        }
+        Ok(orphaned)
+    })
+}
+
 pub fn rooms_for(db: &mut Database, domain: &str) -> Result<Vec<String>, StorageError> {
     Ok(dsl::subscriptions
         .filter(dsl::domain.eq(domain))
