@@ -21,6 +21,10 @@ fi
 
 if [ "${MX_SKIP:-0}" != 1 ]; then
     export MX_ROOT="${MX_ROOT:-$PWD/.mx}"
+    # Bots meet Synapse's stock message limit (the suite checks they cope with it); the human
+    # test users are exempt so their commands are never the ones held back.
+    export MX_RATELIMIT="${MX_RATELIMIT:-default}"
+    export MX_UNLIMITED_USERS="${MX_UNLIMITED_USERS:-alice bob carol mxadmin}"
     bash scripts/synapse.sh up
     trap 'bash scripts/synapse.sh down' EXIT
     # shellcheck disable=SC1091

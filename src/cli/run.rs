@@ -20,7 +20,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
     let system = actix::System::new();
-    system.block_on(async move {
+    let result = system.block_on(async move {
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let running = if settings.matrix.is_some() {
@@ -40,7 +40,14 @@ pub fn run(settings: Settings) -> anyhow::Result<ExitCode> {
         }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Actors still alive are dropped with the system, outside `block_on`. The Matrix client's
+    // SQLite pool closes its connections through `spawn_blocking`, which panics (and aborts the
+    // process, being in a destructor) unless a runtime is entered.
+    let handle = system.runtime().tokio_runtime().handle().clone();
+    let _entered = handle.enter();
+    drop(system);
+    result
 }
 
 /// The database URL without a password.

@@ -65,7 +65,14 @@ impl MxClient {
     pub async fn start(env: &MxEnv, localpart: &str, password: &str) -> MxClient {
         let mut child = Command::new(&env.python)
             .arg(SCRIPT)
-            .args(["--hs", &env.hs_url, "--user", localpart, "--password", password])
+            .args([
+                "--hs",
+                &env.hs_url,
+                "--user",
+                localpart,
+                "--password",
+                password,
+            ])
             .args(["--server-name", &env.server_name])
             .env("MX_SHARED_SECRET", &env.shared_secret)
             .stdin(Stdio::piped())
@@ -122,7 +129,11 @@ impl MxClient {
     async fn read(&mut self, limit: Duration, what: &str) -> Value {
         match tokio::time::timeout(limit, self.lines.recv()).await {
             Ok(Some(line)) => serde_json::from_str(&line).unwrap_or_else(|e| {
-                panic!("{}: not JSON ({e}): {line}\n{}", self.label, self.stderr_tail())
+                panic!(
+                    "{}: not JSON ({e}): {line}\n{}",
+                    self.label,
+                    self.stderr_tail()
+                )
             }),
             Ok(None) => panic!(
                 "{}: mxclient exited while waiting for {what}\n{}",
@@ -139,9 +150,10 @@ impl MxClient {
 
     /// Sends one command and returns its result; the error if the client answers `ok: false`.
     pub async fn try_call(&mut self, command: Value) -> Result<Value, String> {
-        let wait = command["timeout"]
-            .as_f64()
-            .map_or(Duration::from_secs(SCRIPT_DEFAULT_WAIT), Duration::from_secs_f64);
+        let wait = command["timeout"].as_f64().map_or(
+            Duration::from_secs(SCRIPT_DEFAULT_WAIT),
+            Duration::from_secs_f64,
+        );
         let line = format!("{command}\n");
         self.stdin
             .write_all(line.as_bytes())
@@ -175,7 +187,9 @@ impl MxClient {
 
     pub async fn create_room(&mut self, invite: &[&str], encrypted: bool, name: &str) -> String {
         let r = self
-            .call(json!({"cmd": "create_room", "invite": invite, "encrypted": encrypted, "name": name}))
+            .call(json!({
+                "cmd": "create_room", "invite": invite, "encrypted": encrypted, "name": name,
+            }))
             .await;
         str_field(&r, "room_id")
     }
@@ -193,15 +207,19 @@ impl MxClient {
     }
 
     pub async fn set_power_level(&mut self, room_id: &str, user_id: &str, level: i64) {
-        self.call(json!({"cmd": "set_power_level", "room_id": room_id, "user_id": user_id, "level": level}))
-            .await;
+        self.call(json!({
+            "cmd": "set_power_level", "room_id": room_id, "user_id": user_id, "level": level,
+        }))
+        .await;
     }
 
     /// Waits until this client's sync has seen `user_id` join (and, in an encrypted room,
     /// fetched their device keys).
     pub async fn wait_joined(&mut self, room_id: &str, user_id: &str, timeout: u64) {
-        self.call(json!({"cmd": "wait_joined", "room_id": room_id, "user_id": user_id, "timeout": timeout}))
-            .await;
+        self.call(json!({
+            "cmd": "wait_joined", "room_id": room_id, "user_id": user_id, "timeout": timeout,
+        }))
+        .await;
     }
 
     /// Sends an `m.text` message; returns its event id.
@@ -249,15 +267,20 @@ impl MxClient {
             .await;
         r["messages"].as_array().cloned().unwrap_or_default()
     }
-
-    pub async fn quit(mut self) {
-        let _ = self.try_call(json!({"cmd": "quit"})).await;
-        let _ = self.child.wait();
-    }
 }
 
 impl Drop for MxClient {
+    /// Asks the client to quit, so it removes its temporary crypto store; kills it if it
+    /// does not go within a few seconds.
     fn drop(&mut self) {
+        let _ = self.stdin.write_all(b"{\"cmd\":\"quit\"}\n");
+        let _ = self.stdin.flush();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
