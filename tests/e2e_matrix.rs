@@ -425,6 +425,25 @@ async fn plain_room_commands_and_notifications() {
     );
     assert_history_matches_outbox(&bot.outbox().await, &room, &notifications);
 
+    // Kicked out of the room, the bot drops its subscriptions there (and stops polling a
+    // server no other room follows).
+    let text = format!("!owncast subscribe {}", fake.uri());
+    let again = command(&mut alice, &room, &b, &text, &mut sent).await;
+    assert_contains(&again, "Subscribed");
+    let listed = bot.config.cli(&["subscriptions", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&room));
+    alice
+        .call(serde_json::json!({"cmd": "kick", "room_id": room, "user_id": b}))
+        .await;
+    bot.daemon()
+        .wait_log(&["left the room; its subscriptions are removed", &room])
+        .await;
+    bot.daemon()
+        .wait_log(&["no longer following", &fake.target()])
+        .await;
+    let listed = bot.config.cli(&["subscriptions", "list"]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), "");
+
     bot.stop().await;
     eprintln!("plain room: {:.1} s", started.elapsed().as_secs_f64());
 }

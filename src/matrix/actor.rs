@@ -24,7 +24,9 @@ use matrix_sdk::{Client, RoomState};
 use tokio::sync::oneshot;
 
 use super::commands::{CommandDeps, execute};
+use crate::actors::database::ForgetRoom;
 use crate::actors::persistence::{MarkDelivered, Persistence};
+use crate::actors::scheduler::Unfollow;
 use crate::actors::{Deliver, Drain};
 use crate::logic::command::{self, Command};
 use crate::logic::render::{self, Rendered};
@@ -383,6 +385,37 @@ impl Handler<Incoming> for MatrixActor {
             });
             act.pump(ctx);
         })
+        .spawn(ctx);
+    }
+}
+
+/// The bot left, was kicked from or banned from a room: its subscriptions go too, and with
+/// them the polling of servers no other room follows.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct LeftRoom(pub OwnedRoomId);
+
+impl Handler<LeftRoom> for MatrixActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: LeftRoom, ctx: &mut Self::Context) {
+        let Some(deps) = self.commands.clone() else {
+            return;
+        };
+        let room = msg.0.to_string();
+        async move {
+            match deps.db.send(ForgetRoom(room.clone())).await {
+                Ok(Ok(orphaned)) => {
+                    tracing::info!(%room, unfollowed = orphaned.len(), "left the room; its subscriptions are removed");
+                    for domain in orphaned {
+                        deps.scheduler.do_send(Unfollow(domain));
+                    }
+                }
+                Ok(Err(error)) => tracing::error!(%room, %error, "cannot remove the subscriptions of a room left"),
+                Err(error) => tracing::error!(%room, %error, "database actor unavailable"),
+            }
+        }
+        .into_actor(self)
         .spawn(ctx);
     }
 }

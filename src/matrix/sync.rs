@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use actix::Addr;
 use matrix_sdk::config::SyncSettings;
-use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
+use matrix_sdk::ruma::events::room::member::{
+    MembershipState, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent,
+};
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent};
 use matrix_sdk::{Client, Room, RoomState};
 use tokio::task::JoinHandle;
 
 use super::MatrixError;
-use super::actor::{Incoming, MatrixActor};
+use super::actor::{Incoming, LeftRoom, MatrixActor};
 
 /// How long the homeserver may hold a sync request open.
 const LONG_POLL: Duration = Duration::from_secs(30);
@@ -48,6 +50,21 @@ pub fn follow(client: &Client, actor: Addr<MatrixActor>, autojoin: bool) -> Join
                     sender: event.sender,
                     body,
                 });
+            }
+        },
+    );
+    let departures = actor.clone();
+    client.add_event_handler(
+        move |event: OriginalSyncRoomMemberEvent, room: Room, client: Client| {
+            let actor = departures.clone();
+            async move {
+                let gone = matches!(
+                    event.content.membership,
+                    MembershipState::Leave | MembershipState::Ban
+                );
+                if gone && Some(&*event.state_key) == client.user_id() {
+                    actor.do_send(LeftRoom(room.room_id().to_owned()));
+                }
             }
         },
     );

@@ -23,6 +23,7 @@ Commands (timeouts in seconds, default 30):
   wait_invited {"room_id"?}                                     -> {"room_id"}  (pending invite)
   invite       {"room_id","user_id"}                            -> {}
   set_power_level {"room_id","user_id","level"}                 -> {"event_id"}
+  kick         {"room_id","user_id","reason"?}                 -> {}
   wait_joined  {"room_id","user_id"}                            -> {}
                Returns once our sync has seen that membership AND (encrypted rooms) the
                resulting device-key query is done, so a following `send` reaches that user.
@@ -82,6 +83,7 @@ from nio import (
     RoomInviteError,
     RoomMessagesError,
     RoomPreset,
+    RoomKickError,
     RoomPutStateError,
     RoomSendError,
     SyncError,
@@ -324,6 +326,12 @@ class Driver:
         r = await self.c.room_invite(a["room_id"], a["user_id"])
         if isinstance(r, RoomInviteError):
             raise CommandError(f"invite: {r.status_code} {r.message}")
+        return {}
+
+    async def cmd_kick(self, a: dict) -> dict:
+        r = await self.c.room_kick(a["room_id"], a["user_id"], a.get("reason"))
+        if isinstance(r, RoomKickError):
+            raise CommandError(f"kick: {r.status_code} {r.message}")
         return {}
 
     async def cmd_set_power_level(self, a: dict) -> dict:
