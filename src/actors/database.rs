@@ -70,7 +70,7 @@ fn reconnect(url: &str) -> Database {
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Vec<Delivery>, StorageError>")]
 pub struct Commit {
-    pub writes: Vec<Write>,
+    pub writes: Arc<[Write]>,
     pub now: DateTime<Utc>,
 }
 

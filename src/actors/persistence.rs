@@ -7,6 +7,7 @@
 //! notifier, so a notification is never sent without being recorded.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -86,10 +87,11 @@ impl Persistence {
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }
-        let writes = std::mem::take(&mut self.buffer);
+        // Shared with the database thread; copied back only if the commit fails.
+        let writes: Arc<[Write]> = std::mem::take(&mut self.buffer).into();
         self.in_flight = true;
         let commit = Commit {
-            writes: writes.clone(),
+            writes: Arc::clone(&writes),
             now: Utc::now(),
         };
         self.db
@@ -114,7 +116,7 @@ impl Persistence {
                     Err(error) => {
                         // Nothing is dropped: the batch goes back in front and is retried.
                         tracing::error!(%error, writes = writes.len(), "commit failed; retrying");
-                        let newer = std::mem::replace(&mut act.buffer, writes);
+                        let newer = std::mem::replace(&mut act.buffer, writes.to_vec());
                         act.buffer.extend(newer);
                         let delay = act.retry_delay;
                         act.retry_delay = (delay * 2).min(Duration::from_secs(30));

@@ -23,6 +23,7 @@ use crate::logic::stream_state::{
 };
 use crate::logic::target::StreamTarget;
 use crate::owncast::{OwncastClient, OwncastError, StreamConfig, StreamStatus};
+use crate::storage::StorageError;
 use crate::storage::batch::Write;
 
 /// What every stream actor shares.
@@ -69,16 +70,20 @@ impl StreamActor {
             .persistence
             .send(LoadState(self.domain().to_owned()));
         // `wait` holds back every other message until the state is in place.
-        ctx.wait(request.into_actor(self).map(|result, act, ctx| match result {
-            Ok(Ok(Some(state))) => act.state = Some(state),
-            Ok(Ok(None)) => {
-                tracing::info!(domain = %act.target, "no longer followed; stopping");
-                act.deps.scheduler.do_send(Unfollow(act.domain().to_owned()));
-            }
-            failure => {
-                let error = failure.map_or_else(|e| e.to_string(), |r| format!("{:?}", r.err()));
-                tracing::error!(domain = %act.target, %error, "cannot load state; retrying");
-                ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));
+        ctx.wait(request.into_actor(self).map(|result, act, ctx| {
+            let result = result.unwrap_or_else(|e| Err(StorageError::Internal(e.to_string())));
+            match result {
+                Ok(Some(state)) => act.state = Some(state),
+                Ok(None) => {
+                    tracing::info!(domain = %act.target, "no longer followed; stopping");
+                    act.deps
+                        .scheduler
+                        .do_send(Unfollow(act.domain().to_owned()));
+                }
+                Err(error) => {
+                    tracing::error!(domain = %act.target, %error, "cannot load state; retrying");
+                    ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));
+                }
             }
         }));
     }
