@@ -232,7 +232,11 @@ async fn run(args: Args) {
         started: Instant::now(),
         buckets: Mutex::new(Vec::new()),
     });
-    let proxy = MockServer::start().await;
+    // The journal of every request would grow without bound over a long run.
+    let proxy = MockServer::builder()
+        .disable_request_recording()
+        .start()
+        .await;
     Mock::given(any())
         .respond_with(FleetResponder(fleet.clone()))
         .mount(&proxy)
