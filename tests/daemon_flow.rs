@@ -2,6 +2,7 @@
 //! fake Owncast changing state, notifications read from the stdout notifier. Every scenario
 //! runs on SQLite and, when `TEST_POSTGRES_URL` is set, on PostgreSQL.
 
+#[macro_use]
 mod support;
 
 use serde_json::Value;
@@ -193,17 +194,6 @@ async fn one_poll_serves_every_subscribed_room(backend: Backend) {
     );
     let (_, rest) = daemon.stop().await;
     assert!(rest.is_empty(), "{:?}", kinds(&rest));
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
 }
 
 on_both_backends!(

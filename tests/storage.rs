@@ -1,6 +1,7 @@
 //! The storage layer on a real database: subscriptions, the outbox, and batches. Runs on
 //! SQLite and, with `TEST_POSTGRES_URL`, on PostgreSQL.
 
+#[macro_use]
 mod support;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -201,17 +202,6 @@ async fn removal_tells_every_room_then_forgets_the_domain(backend: Backend) {
     )
     .unwrap();
     assert!(again.is_empty());
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
 }
 
 on_both_backends!(
