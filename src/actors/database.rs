@@ -198,13 +198,10 @@ impl Handler<RoomStreams> for DbExecutor {
 
     fn handle(&mut self, msg: RoomStreams, ctx: &mut Self::Context) -> Self::Result {
         self.run(ctx, "room streams", |db| {
-            subscriptions::list(db, Some(&msg.0))?
+            Ok(subscriptions::list_with_state(db, Some(&msg.0))?
                 .into_iter()
-                .map(|row| {
-                    let state = streams::load(db, &row.domain)?.unwrap_or_default();
-                    Ok((row.domain, state))
-                })
-                .collect()
+                .map(|(row, state)| (row.domain, state))
+                .collect())
         })
     }
 }

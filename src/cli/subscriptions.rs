@@ -10,8 +10,8 @@ use owncast_sentry::daemon::{client_settings, delta};
 use owncast_sentry::logic::target::StreamTarget;
 use owncast_sentry::owncast::OwncastClient;
 use owncast_sentry::settings::Settings;
+use owncast_sentry::storage;
 use owncast_sentry::storage::subscriptions::{self, Added, Removed};
-use owncast_sentry::storage::{self, streams};
 
 /// Recorded as the subscriber of subscriptions made with this tool.
 const OPERATOR: &str = "operator (command line)";
@@ -64,8 +64,7 @@ pub fn list(settings: &Settings, room: Option<&str>) -> anyhow::Result<ExitCode>
     let mut db = storage::connect(&settings.database.url)?;
     let now = Utc::now();
     let stale_after = delta(settings.failures.stale_after);
-    for row in subscriptions::list(&mut db, room.as_deref())? {
-        let state = streams::load(&mut db, &row.domain)?.unwrap_or_default();
+    for (row, state) in subscriptions::list_with_state(&mut db, room.as_deref())? {
         let status = state.presence(now, stale_after).as_str();
         println!(
             "{}\t{}\t{}\t{}\t{}",

@@ -40,4 +40,7 @@ diesel::table! {
     }
 }
 
+// Every subscription has its stream row (created by subscribing, deleted with the last one).
+diesel::joinable!(subscriptions -> streams (domain));
+
 diesel::allow_tables_to_appear_in_same_query!(streams, subscriptions, outbox);

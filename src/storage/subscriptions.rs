@@ -3,9 +3,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::rows::SubscriptionRow;
+use super::rows::{StreamRow, SubscriptionRow};
+use super::schema;
 use super::schema::subscriptions::dsl;
 use super::{Database, StorageError, streams};
+use crate::logic::stream_state::StreamState;
 use crate::storage::rows::to_millis;
 
 /// The result of adding a subscription.
@@ -137,6 +139,26 @@ pub fn list(
         query = query.filter(dsl::room_id.eq(room.to_owned()));
     }
     Ok(query.load(db)?)
+}
+
+/// Subscriptions (of one room, or all) with the state of their stream, in one query.
+pub fn list_with_state(
+    db: &mut Database,
+    room_id: Option<&str>,
+) -> Result<Vec<(SubscriptionRow, StreamState)>, StorageError> {
+    let mut query = dsl::subscriptions
+        .inner_join(schema::streams::table)
+        .select((SubscriptionRow::as_select(), StreamRow::as_select()))
+        .order((dsl::room_id, dsl::domain))
+        .into_boxed();
+    if let Some(room) = room_id {
+        query = query.filter(dsl::room_id.eq(room.to_owned()));
+    }
+    query
+        .load::<(SubscriptionRow, StreamRow)>(db)?
+        .into_iter()
+        .map(|(subscription, stream)| Ok((subscription, stream.state()?)))
+        .collect()
 }
 
 /// Every followed domain, once.
