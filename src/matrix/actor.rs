@@ -28,7 +28,7 @@ use crate::actors::database::ForgetRoom;
 use crate::actors::persistence::{MarkDelivered, Persistence};
 use crate::actors::scheduler::Unfollow;
 use crate::actors::{Deliver, Drain};
-use crate::logic::command::{self, Command};
+use crate::logic::command;
 use crate::logic::render::{self, Rendered};
 use crate::logic::send_queue::SendQueue;
 use crate::settings::{MsgType, Settings};
@@ -369,7 +369,6 @@ impl Handler<Incoming> for MatrixActor {
         let sender = msg.sender.clone();
         async move {
             match parsed {
-                Ok(Command::Help) => command::help(&deps.command_prefix),
                 Ok(command) => execute(&client, &deps, &room_id, &sender, command).await,
                 Err(error) => render::error(&error.to_string()),
             }
